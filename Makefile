@@ -1,0 +1,114 @@
+# patchphot - build every program into bin/, run the tests, install.
+#
+#   make                    build libcommon.a, every tool and the tests
+#   make check              build, then run all tests with prove (TAP)
+#   make check SANITIZE=1   the same under AddressSanitizer + UBSan
+#   make install PREFIX=/usr/local [DESTDIR=...]
+#
+# Objects and programs go to build/<flavour>/ so that a plain and a
+# sanitizer build never mix; bin/ gets a copy of the last flavour built,
+# and `make check` tests the programs of its own flavour.
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+JOBS     ?= 2
+
+CC       ?= cc
+PKGS     := cfitsio wcslib yaml-0.1 jansson gsl fftw3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DPP_VERSION='"$(VERSION)"' $(WARN) \
+              $(CFLAGS) -pthread -Ilibcommon $(PKG_CFLAGS)
+LDLIBS   := $(PKG_LIBS) -lsep -lcsv -lm -pthread
+
+ifeq ($(SANITIZE),1)
+FLAVOUR  := san
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+else
+FLAVOUR  := plain
+endif
+
+B        := build/$(FLAVOUR)
+LIB      := $(B)/libcommon.a
+LIB_SRC  := $(wildcard libcommon/*.c)
+LIB_OBJ  := $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
+TOOLS    := $(notdir $(wildcard tools/pp-*))
+PROGS    := $(addprefix bin/,$(TOOLS))
+BPROGS   := $(addprefix $(B)/bin/,$(TOOLS))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+CLI_TESTS := $(wildcard tests/cli/t[0-9]*.sh)
+# Test helpers (independent of patchphot's code: plain cfitsio).
+HELP_SRC := $(wildcard tests/data/*.c)
+HELP_BIN := $(patsubst tests/data/%.c,$(B)/tests/%,$(HELP_SRC))
+SCRIPTS  := $(filter-out scripts/install-deps.sh,$(wildcard scripts/pp-*))
+MAN1     := $(wildcard man/man1/*.1)
+MAN7     := $(wildcard man/man7/*.7)
+
+.PHONY: all check install clean FORCE
+.SECONDARY:
+all: $(PROGS) $(UNIT_BIN) $(HELP_BIN)
+
+bin/%: $(B)/bin/% FORCE
+	@mkdir -p bin
+	@cmp -s $< $@ || cp $< $@
+
+# Rebuild everything when the flags change (a stamp holding the flags).
+$(B)/.flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+	  echo '$(ALL_CFLAGS) $(LDFLAGS)' > $@
+
+$(B)/%.o: %.c $(B)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# One program per tools/<name>/ directory, linked from all its .c files.
+define TOOL_RULE
+$(1)_OBJ := $$(patsubst %.c,$(B)/%.o,$$(wildcard tools/$(1)/*.c))
+$(B)/bin/$(1): $$($(1)_OBJ) $(LIB) $(B)/.flags
+	@mkdir -p $(B)/bin
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIB) $$(LDLIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
+
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(B)/tests/%: tests/data/%.c $(B)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+$(B)/tests/unit/%.o: tests/unit/%.c $(B)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -MMD -MP -c $< -o $@
+
+# Unit tests run from tests/unit so that they find their data files; CLI
+# tests find the programs through PP_BIN.
+check: all
+	cd tests && PP_BIN=$(CURDIR)/$(B)/bin PP_TOP=$(CURDIR) \
+	  PP_TESTBIN=$(CURDIR)/$(B)/tests \
+	  prove -j$(JOBS) -e '' $(addprefix $(CURDIR)/,$(UNIT_BIN)) \
+	  $(addprefix $(CURDIR)/,$(CLI_TESTS))
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(PROGS) $(SCRIPTS) $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7
+
+clean:
+	rm -rf build bin tests/cli/trash.*
+
+-include $(LIB_OBJ:.o=.d) $(wildcard $(B)/tools/*/*.d) $(wildcard $(B)/tests/unit/*.d)
