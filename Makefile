@@ -20,7 +20,11 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
-CFLAGS   ?= -O2 -g
+# -fno-trapping-math: nothing here reads the floating-point exception
+# flags, and without it comparisons block vectorisation of pixel loops;
+# -fvect-cost-model=dynamic lets -O2 vectorise loops that need a runtime
+# alias check (gcc 12's -O2 default, "very-cheap", refuses them).
+CFLAGS   ?= -O2 -g -fno-trapping-math -fvect-cost-model=dynamic
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DPP_VERSION='"$(VERSION)"' $(WARN) \
               $(CFLAGS) -pthread -Ilibcommon $(PKG_CFLAGS)
 LDLIBS   := $(PKG_LIBS) -lsep -lcsv -lm -pthread

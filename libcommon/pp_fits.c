@@ -168,13 +168,18 @@ int pp_fits_read_subset(fitsfile *fp, long x0, long x1, long y0, long y1,
                         float *out, pp_error *err)
 {
     long fpix[2], lpix[2], inc[2] = { 1, 1 };
-    float nulval = NAN;         /* BLANK (and NaN) pixels read as NAN */
-    int anynul = 0, status = 0;
+    float nulval = NAN;         /* BLANK pixels read as NAN */
+    int anynul = 0, status = 0, bitpix = 0;
     char name[FLEN_FILENAME];
 
     if (check_box(fp, x0, x1, y0, y1, fpix, lpix, err) != PP_OK)
         return err->code;
-    if (fits_read_subset(fp, TFLOAT, fpix, lpix, inc, &nulval, out,
+    /* Floating-point pixels keep their NaNs without cfitsio's per-pixel
+     * null test, which costs as much as the read itself; integer images
+     * need it to turn BLANK into NAN. */
+    fits_get_img_type(fp, &bitpix, &status);
+    if (fits_read_subset(fp, TFLOAT, fpix, lpix, inc,
+                         bitpix < 0 ? NULL : &nulval, out,
                          &anynul, &status) != 0)
         return fail(err, PP_EIO, file_name(fp, name), status,
                     "cannot read pixels");
