@@ -71,5 +71,20 @@ ratio=$(awk "BEGIN { print ($crop_s - $white_s) / $cat_s }")
     echo "| peak RSS | $((rss_kb / 1024)) MiB (target <= 1024) |"
     echo
     echo "pp-crop's own timing line: \`$timing\`"
+    echo
+    echo "How to read it:"
+    echo
+    echo "- \"cold\" means the guest's page cache was dropped before each"
+    echo "  run. On a virtual machine the host may still cache the disk, so"
+    echo "  \`cat\` can run at memory speed; on such a machine pp-crop is"
+    echo "  CPU-bound and the ratio is a worst case. On a real disk or network"
+    echo "  file system pp-crop's pass hides behind the reads."
+    echo "- pp-crop's time without the white.fits write is the wall time less"
+    echo "  the writer thread's time in cfitsio (compression and writes). That"
+    echo "  thread shares the cores with the readers while the pass runs, so"
+    echo "  the figure includes the slowdown it causes."
+    echo "- Peak RSS is bounded by the blocks in flight (about 5 MB per"
+    echo "  worker) plus the catalogue and the WHITE_FULL sums, whatever the"
+    echo "  number of bands."
 } >"$report"
 cat "$report"

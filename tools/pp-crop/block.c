@@ -26,6 +26,10 @@ int stack_worker_init(stack_worker *w, const stack_geom *g, pp_error *err)
                                      err)) ||
         !(w->val = pp_malloc_checked(bw, sizeof *w->val, "white rows",
                                      err)) ||
+        !(w->rsum = pp_malloc_checked((size_t)(g->block * g->bw),
+                                      sizeof(double), "binned rows", err)) ||
+        !(w->rcnt = pp_malloc_checked((size_t)(g->block * g->bw),
+                                      sizeof(double), "binned rows", err)) ||
         !(w->satany = pp_malloc_checked(bw, 1, "saturation rows", err)) ||
         !(w->satb = pp_malloc_checked(bw, 1, "saturation rows", err)) ||
         !(w->white = pp_malloc_checked(bo, sizeof(float), "output rows",
@@ -56,6 +60,8 @@ void stack_worker_release(stack_worker *w)
     free(w->num);
     free(w->den);
     free(w->val);
+    free(w->rsum);
+    free(w->rcnt);
     free(w->satany);
     free(w->satb);
     free(w->white);
@@ -180,6 +186,29 @@ static void test_disks(stack_worker *w, int b, long y, long ny)
     }
 }
 
+/* Each row's sums over WHITE_FULL's bins (finite values only); the
+ * writer adds them up in row order. */
+static void bin_rows(stack_worker *w, long ny)
+{
+    const stack_geom *g = w->g;
+
+    for (long j = 0; j < ny; ++j) {
+        const double *val = w->val + j * g->W;
+        double *rs = w->rsum + j * g->bw, *rc = w->rcnt + j * g->bw;
+        for (long bx = 0, i = 0; bx < g->bw; ++bx) {
+            long end = i + g->binfac < g->W ? i + g->binfac : g->W;
+            double sum = 0, cnt = 0;
+            for (; i < end; ++i)
+                if (isfinite(val[i])) {
+                    sum += val[i];
+                    cnt += 1.0;
+                }
+            rs[bx] = sum;
+            rc[bx] = cnt;
+        }
+    }
+}
+
 /* The sums become white values (all rows, for WHITE_FULL) and the
  * working rows of WHITE, SIGMA and SATANY. */
 static void finish(stack_worker *w, long y, long ny)
@@ -227,6 +256,7 @@ int stack_block(stack_worker *w, long y, long ny, pp_error *err)
             test_disks(w, b, y, ny);
     }
     finish(w, y, ny);
+    bin_rows(w, ny);
     w->y = y;
     w->ny = ny;
     return PP_OK;

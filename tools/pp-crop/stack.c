@@ -31,8 +31,7 @@ typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int stop;                   /* a worker or the writer failed */
-    long binfac, bw, bh;        /* WHITE_FULL */
-    double *bin_sum, *bin_cnt;
+    double *bin_sum, *bin_cnt;  /* WHITE_FULL sums, bw x bh */
     pp_fits_writer white, sigma, sat;
     double t_write;
 } stack_pass;
@@ -83,6 +82,10 @@ static void init_geom(stack_geom *g, const pp_config *cfg,
     if (g->block > g->H)
         g->block = g->H;
     g->nblocks = (g->H + g->block - 1) / g->block;
+    long side = g->W > g->H ? g->W : g->H;
+    g->binfac = (side + BINNED_MAX_SIDE - 1) / BINNED_MAX_SIDE;
+    g->bw = (g->W + g->binfac - 1) / g->binfac;
+    g->bh = (g->H + g->binfac - 1) / g->binfac;
     g->src = collect_sources(cat, g->x0, g->y0, &g->nsrc);
     g->nrows = cat->n;
 }
@@ -134,26 +137,19 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Add a block's full-frame white rows to the WHITE_FULL sums, in row
- * order (the writer alone does this, so the sums are deterministic). */
+/* Add a block's WHITE_FULL row sums, in row order (the writer alone does
+ * this, so the sums are the same for any number of workers). */
 static void bin_block(stack_pass *p, const stack_worker *w)
 {
     const stack_geom *g = &p->g;
 
     for (long j = 0; j < w->ny; ++j) {
-        const double *val = w->val + j * g->W;
-        long by = (w->y + j) / p->binfac;
-        double *bs = p->bin_sum + by * p->bw, *bc = p->bin_cnt + by * p->bw;
-        for (long bx = 0, i = 0; bx < p->bw; ++bx) {
-            long end = i + p->binfac < g->W ? i + p->binfac : g->W;
-            double sum = 0, cnt = 0;
-            for (; i < end; ++i)
-                if (isfinite(val[i])) {
-                    sum += val[i];
-                    cnt += 1.0;
-                }
-            bs[bx] += sum;
-            bc[bx] += cnt;
+        long by = (w->y + j) / g->binfac;
+        double *bs = p->bin_sum + by * g->bw, *bc = p->bin_cnt + by * g->bw;
+        const double *rs = w->rsum + j * g->bw, *rc = w->rcnt + j * g->bw;
+        for (long bx = 0; bx < g->bw; ++bx) {
+            bs[bx] += rs[bx];
+            bc[bx] += rc[bx];
         }
     }
 }
@@ -242,7 +238,7 @@ static int open_files(stack_pass *p, const char *white_path, pp_error *err)
  * no value, with the factor and the crop box as keywords. */
 static int write_binned(stack_pass *p, pp_error *err)
 {
-    long n = p->bw * p->bh;
+    long n = p->g.bw * p->g.bh;
     float *img = pp_malloc_checked((size_t)n, sizeof *img, "WHITE_FULL",
                                    err);
     pp_fits_writer *f = &p->white;
@@ -253,9 +249,9 @@ static int write_binned(stack_pass *p, pp_error *err)
     for (long k = 0; k < n; ++k)
         img[k] = p->bin_cnt[k] > 0 ? (float)(p->bin_sum[k] / p->bin_cnt[k])
                                    : NAN;
-    rc = pp_fits_add_image(f, "WHITE_FULL", FLOAT_IMG, p->bw, p->bh,
+    rc = pp_fits_add_image(f, "WHITE_FULL", FLOAT_IMG, p->g.bw, p->g.bh,
                            PP_FITS_GZIP2, err) ||
-         pp_fits_write_key_long(f, "BINFAC", p->binfac,
+         pp_fits_write_key_long(f, "BINFAC", p->g.binfac,
                                 "block-average factor of the full frame",
                                 err) ||
          pp_fits_write_key_long(f, "CROPX0", p->g.x0,
@@ -266,7 +262,7 @@ static int write_binned(stack_pass *p, pp_error *err)
                                 "crop box y0 in the full frame", err) ||
          pp_fits_write_key_long(f, "CROPY1", p->g.y1,
                                 "crop box y1 (exclusive)", err) ||
-         pp_fits_write_rows(f, 0, p->bh, img, err);
+         pp_fits_write_rows(f, 0, p->g.bh, img, err);
     free(img);
     return rc ? err->code : PP_OK;
 }
@@ -296,22 +292,16 @@ static int init_pass(stack_pass *p, const pp_config *cfg,
                      const crop_images *im, const crop_catalog *cat,
                      pp_error *err)
 {
-    long side;
-
     memset(p, 0, sizeof *p);
     init_geom(&p->g, cfg, im, cat);
-    side = p->g.W > p->g.H ? p->g.W : p->g.H;
-    p->binfac = (side + BINNED_MAX_SIDE - 1) / BINNED_MAX_SIDE;
-    p->bw = (p->g.W + p->binfac - 1) / p->binfac;
-    p->bh = (p->g.H + p->binfac - 1) / p->binfac;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     p->nworkers = worker_count(cfg, p->g.nblocks);
     p->w = pp_xcalloc((size_t)p->nworkers, sizeof *p->w);
-    if (!(p->bin_sum = pp_malloc_checked((size_t)(p->bw * p->bh),
+    if (!(p->bin_sum = pp_malloc_checked((size_t)(p->g.bw * p->g.bh),
                                          sizeof(double), "WHITE_FULL",
                                          err)) ||
-        !(p->bin_cnt = pp_malloc_checked((size_t)(p->bw * p->bh),
+        !(p->bin_cnt = pp_malloc_checked((size_t)(p->g.bw * p->g.bh),
                                          sizeof(double), "WHITE_FULL",
                                          err)))
         return err->code;

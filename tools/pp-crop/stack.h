@@ -29,6 +29,7 @@ typedef struct {
     long block, nblocks;                /* rows per block, blocks */
     int cut;                            /* saturation cut enabled */
     double radius;                      /* its radius_pix */
+    long binfac, bw, bh;                /* WHITE_FULL: factor, size */
     const stack_src *src;               /* sources, by row */
     long nsrc, nrows;                   /* sources; catalogue rows */
 } stack_geom;
@@ -43,6 +44,7 @@ typedef struct {
     float *raw;                 /* block x W: one band's rows */
     double *num, *den;          /* block x W: the sums of step 4 */
     double *val;                /* block x W: white values, full width */
+    double *rsum, *rcnt;        /* block x bw: WHITE_FULL row sums */
     unsigned char *satany, *satb;   /* block x W */
     float *white, *sigma;       /* block x ww: output rows */
     unsigned char *satout;      /* block x ww */
