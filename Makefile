@@ -78,11 +78,21 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 # One program per tools/<name>/ directory, linked from all its .c files.
+# A unit test tests/unit/test_<stem>_*.c of tools/pp-<stem>/ is linked
+# with that tool's objects but main.o.
 define TOOL_RULE
 $(1)_OBJ := $$(patsubst %.c,$(B)/%.o,$$(wildcard tools/$(1)/*.c))
+$(1)_LIBOBJ := $$(filter-out %/main.o,$$($(1)_OBJ))
 $(B)/bin/$(1): $$($(1)_OBJ) $(LIB) $(B)/.flags
 	@mkdir -p $(B)/bin
 	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIB) $$(LDLIBS)
+$(B)/tests/test_$(patsubst pp-%,%,$(1))_%: \
+		$(B)/tests/unit/test_$(patsubst pp-%,%,$(1))_%.o $$($(1)_LIBOBJ) $(LIB)
+	$$(CC) $$(LDFLAGS) -o $$@ $$< $$($(1)_LIBOBJ) $(LIB) $$(LDLIBS)
+$(B)/tests/unit/test_$(patsubst pp-%,%,$(1))_%.o: \
+		tests/unit/test_$(patsubst pp-%,%,$(1))_%.c $(B)/.flags
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) -Itests -Itools/$(1) -MMD -MP -c $$< -o $$@
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 

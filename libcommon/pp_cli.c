@@ -38,7 +38,9 @@ void pp_cli_usage(const pp_cli_spec *spec)
           "print the version and exit" },
         { 0 }
     };
-    const pp_option *tables[2] = { spec->options, common };
+    /* A tool without a config has only --help and --version. */
+    const pp_option *tables[2] = { spec->options,
+                                   spec->no_config ? common + 2 : common };
 
     printf("Usage: %s %s\n%s\n\nOptions:\n", spec->tool, spec->synopsis,
            spec->summary);
@@ -103,11 +105,14 @@ static void build_getopt(const pp_cli_spec *spec, struct option *lo,
 
     *s++ = '+';                 /* stop at the first operand */
     *s++ = ':';                 /* report missing arguments as ':' */
-    lo[k++] = (struct option){ "config", required_argument, NULL, 'c' };
-    lo[k++] = (struct option){ "set", required_argument, NULL, OPT_SET };
+    if (!spec->no_config) {
+        lo[k++] = (struct option){ "config", required_argument, NULL, 'c' };
+        lo[k++] = (struct option){ "set", required_argument, NULL, OPT_SET };
+        s += sprintf(s, "c:");
+    }
     lo[k++] = (struct option){ "help", no_argument, NULL, 'h' };
     lo[k++] = (struct option){ "version", no_argument, NULL, 'V' };
-    s += sprintf(s, "c:hV");
+    s += sprintf(s, "hV");
     for (int i = 0; i < n; ++i) {
         const pp_option *o = &spec->options[i];
         int has = o->type == PP_OPT_FLAG ? no_argument : required_argument;

@@ -47,6 +47,7 @@ typedef struct {
     const char *summary;    /* one sentence on what the tool does */
     const pp_option *options; /* the tool's own rows, ended by {0} */
     int need_config;        /* 1: -c is required */
+    int no_config;          /* 1: the tool reads no config (no -c, --set) */
 } pp_cli_spec;
 
 /* Parse argv.  PP_OPT_FLAG sets an int to 1, PP_OPT_STRING stores an owned

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
 #include <yaml.h>
 
 #include "pp_config.h"
@@ -1644,4 +1645,67 @@ int pp_config_dump(const pp_config *cfg, FILE *fp, int with_comments,
         return pp_error_set(err, PP_EIO, "cannot write the configuration: "
                             "%s", strerror(errno));
     return PP_OK;
+}
+
+/* One key's value as JSON (null for a null value). */
+static json_t *value_json(const pp_config *cfg, const cfg_key *k)
+{
+    const void *p = field(cfg, k->off);
+    int has = k->aux ? *(int *)field(cfg, k->aux) : 0;
+    int fixed = k->type == K_IVEC || k->type == K_FVEC;
+    json_t *a;
+
+    switch (k->type) {
+    case K_BOOL:
+        return json_boolean(*(const int *)p);
+    case K_INT:
+        return json_integer(*(const long *)p);
+    case K_AUTO:
+        return *(const long *)p == 0 ? json_string("auto")
+                                     : json_integer(*(const long *)p);
+    case K_FLOAT:
+        return json_real(*(const double *)p);
+    case K_NINT:
+        return has ? json_integer(*(const long *)p) : json_null();
+    case K_NFLOAT:
+        return has ? json_real(*(const double *)p) : json_null();
+    case K_LOGFILE:
+        if (has)
+            return json_string("auto");
+        /* fall through - a path or null */
+    case K_STR:
+    case K_ENUM:
+    case K_PATH:
+        return *(char *const *)p ? json_string(*(char *const *)p)
+                                 : json_null();
+    default:
+        break;
+    }
+    a = json_array();
+    int n = fixed ? k->len : *(int *)field(cfg, k->aux);
+    const void *arr = fixed ? p : *(void *const *)p;
+    for (int i = 0; i < n; ++i) {
+        if (k->type == K_IVEC || k->type == K_ILIST)
+            json_array_append_new(a, json_integer(((const long *)arr)[i]));
+        else if (k->type == K_FVEC || k->type == K_FLIST)
+            json_array_append_new(a, json_real(((const double *)arr)[i]));
+        else
+            json_array_append_new(a, json_string(((char *const *)arr)[i]));
+    }
+    return a;
+}
+
+json_t *pp_config_section_json(const pp_config *cfg, const char *section)
+{
+    size_t n = strlen(section);
+    json_t *o = json_object();
+
+    for (size_t i = 0; i < NKEYS; ++i) {
+        const cfg_key *k = &keys[i];
+        if (k->type == K_IGNORED || strncmp(k->path, section, n) != 0 ||
+            k->path[n] != '.')
+            continue;
+        json_object_set_new(o, k->path + n + 1, value_json(cfg, k));
+    }
+    return o;
 }

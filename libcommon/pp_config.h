@@ -316,4 +316,12 @@ int pp_config_dump(const pp_config *cfg, FILE *fp, int with_comments,
  * known.  The string is static. */
 const char *pp_config_key_help(const char *key_path);
 
+/* The keys of one section ("epsf") as a new JSON object, in table order,
+ * leaf names as keys (nested keys keep their dotted rest, e.g.
+ * "wcs_tolerance.crval"); null for null values.  Used for the cfg{} of
+ * meta.json files (SPEC §8.3).  The caller owns the result (json_decref). */
+struct json_t;
+struct json_t *pp_config_section_json(const pp_config *cfg,
+                                      const char *section);
+
 #endif /* PP_CONFIG_H */

@@ -337,7 +337,9 @@ static int write_fail(pp_fits_writer *w, int status, const char *what,
                         what, status_text(status, text));
 }
 
-int pp_fits_create(const char *path, pp_fits_writer *w, pp_error *err)
+/* Create the temporary file with a primary HDU of the given shape. */
+static int create_file(const char *path, pp_fits_writer *w, int bitpix,
+                       int naxis, long *naxes, pp_error *err)
 {
     int status = 0, fd;
 
@@ -364,12 +366,31 @@ int pp_fits_create(const char *path, pp_fits_writer *w, pp_error *err)
         w->tmp[0] = '\0';
         return write_fail(w, status, "cannot create the file", err);
     }
-    if (fits_create_img(w->fp, BYTE_IMG, 0, NULL, &status) != 0) {
+    if (fits_create_img(w->fp, bitpix, naxis, naxes, &status) != 0) {
         write_fail(w, status, "cannot create the primary HDU", err);
         pp_fits_abort(w);
         return PP_EIO;
     }
     return PP_OK;
+}
+
+int pp_fits_create(const char *path, pp_fits_writer *w, pp_error *err)
+{
+    return create_file(path, w, BYTE_IMG, 0, NULL, err);
+}
+
+int pp_fits_create_image(const char *path, pp_fits_writer *w, int bitpix,
+                         long width, long height, pp_error *err)
+{
+    long naxes[2] = { width, height };
+
+    memset(w, 0, sizeof *w);
+    if ((bitpix != FLOAT_IMG && bitpix != BYTE_IMG) || width <= 0 ||
+        height <= 0)
+        return pp_error_set(err, PP_EINTERNAL, "'%s': bad image request "
+                            "(bitpix %d, %ld x %ld)", path, bitpix, width,
+                            height);
+    return create_file(path, w, bitpix, 2, naxes, err);
 }
 
 int pp_fits_add_image(pp_fits_writer *w, const char *extname, int bitpix,

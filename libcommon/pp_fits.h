@@ -114,6 +114,12 @@ enum {
  * still safe. */
 int pp_fits_create(const char *path, pp_fits_writer *w, pp_error *err);
 
+/* Like pp_fits_create(), but the primary HDU is a width x height image of
+ * bitpix FLOAT_IMG or BYTE_IMG (uncompressed), current, to be filled with
+ * pp_fits_write_rows() - the layout of a plain single-image FITS file. */
+int pp_fits_create_image(const char *path, pp_fits_writer *w, int bitpix,
+                         long width, long height, pp_error *err);
+
 /* Append an image extension width x height of bitpix FLOAT_IMG (float)
  * or BYTE_IMG (uint8) named extname (NULL: no EXTNAME) and make it
  * current.  compress PP_FITS_GZIP2 makes it tile-compressed with GZIP_2

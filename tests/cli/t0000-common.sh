@@ -32,8 +32,9 @@ for p in $programs; do
         $p --help | sed -n "s/^  *\(-., \)\{0,1\}--\([a-z-]*\).*/\2/p" \
             >opts &&
         test -s opts &&
+        sed "s/\\\\//g" "$page" >page.txt &&
         while read o; do
-            grep -q -- "-\\\\-$o" "$page" ||
+            grep -q -- "--$o" page.txt ||
             { echo "option --$o missing from $page"; exit 1; }
         done <opts
     '

@@ -28,7 +28,7 @@ static const pp_option rows[] = {
 };
 
 static const pp_cli_spec spec = { "pp-test", "-c CONFIG", "A test.", rows,
-                                  1 };
+                                  1, 0 };
 
 static int parse(int argc, char **argv, opts_t *o, int *first,
                  pp_error *err)

@@ -10,7 +10,7 @@ static const pp_cli_spec crop_spec = {
     "Load and validate the images and the catalogue, build the white stack,\n"
     "crop, flag saturated sources; write frames.json, wcs.fits, white.fits\n"
     "and catalog.csv in the work directory.",
-    crop_options, 1
+    crop_options, 1, 0
 };
 
 int crop_cli_parse(int argc, char **argv, crop_opts *opts, pp_error *err)
