@@ -111,6 +111,7 @@ $(B)/tests/unit/%.o: tests/unit/%.c $(B)/.flags
 # tests find the programs through PP_BIN.
 check: all
 	cd tests && PP_BIN=$(CURDIR)/$(B)/bin PP_TOP=$(CURDIR) \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  PP_TESTBIN=$(CURDIR)/$(B)/tests \
 	  prove -j$(JOBS) -e '' $(addprefix $(CURDIR)/,$(UNIT_BIN)) \
 	  $(addprefix $(CURDIR)/,$(CLI_TESTS))

@@ -1,5 +1,5 @@
 /* main.c - pp-crop: load and validate inputs, white stack, crop,
- * saturation flags (SPEC §6). */
+ * saturation flags (SPEC §6); `pp-crop mask`: the bright mask (§6.8). */
 #include "pp_cli.h"
 #include "pp_config.h"
 #include "pp_error.h"
@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "crop.h"
+#include "mask.h"
 
 int main(int argc, char **argv)
 {
@@ -20,8 +21,12 @@ int main(int argc, char **argv)
         !opts.common.done &&
         pp_config_load(opts.common.config, opts.common.sets.items,
                        opts.common.sets.n, &cfg, &err) == PP_OK &&
-        pp_cli_setup_logging(&cfg, "pp-crop", &err) == PP_OK)
-        crop_load(&cfg, &err);
+        pp_cli_setup_logging(&cfg, "pp-crop", &err) == PP_OK) {
+        if (opts.command == CROP_CMD_MASK)
+            crop_mask(&cfg, &err);
+        else
+            crop_load(&cfg, &err);
+    }
     status = pp_error_report(&err);
     pp_config_release(&cfg);
     crop_opts_release(&opts);
