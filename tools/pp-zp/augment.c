@@ -457,6 +457,52 @@ static int disk_hits(fitsfile *fp, const pp_frames *f, const pp_frame_band *fb,
     return PP_OK;
 }
 
+/* white.fits' SATANY: the union of every band's saturation over the
+ * working frame (SPEC §6.1 step 4), the pixels the disk test counts.
+ * NULL when it cannot be read (the per-band reads then decide alone). */
+static unsigned char *read_satany(const pp_config *cfg, const pp_frames *f)
+{
+    char *path = pp_io_path_join(cfg->outputs.work_dir, "white.fits");
+    pp_error e = PP_ERROR_INIT;
+    unsigned char *m = NULL;
+    fitsfile *fp = NULL;
+    int hdu;
+
+    if (pp_fits_open_image(path, &fp, &hdu, &e) == PP_OK &&
+        pp_fits_move_to_ext(fp, "SATANY", &e) == PP_OK &&
+        (m = pp_malloc_checked((size_t)(f->work_w * f->work_h), 1,
+                               "SATANY", &e)) != NULL &&
+        pp_fits_read_subset_u8(fp, 0, f->work_w, 0, f->work_h, m, &e)
+        != PP_OK) {
+        free(m);
+        m = NULL;
+    }
+    if (!m)
+        pp_log(PP_LOG_DEBUG, "no SATANY from '%s' (%s): per-band reads "
+               "only", path, e.msg);
+    if (fp)
+        pp_fits_close(fp);
+    free(path);
+    return m;
+}
+
+/* Does the disk around (xr, yr) touch SATANY? */
+static int satany_hits(const unsigned char *m, const pp_frames *f,
+                       double radius, long xr, long yr)
+{
+    long ri = (long)floor(radius);
+
+    for (long dy = -ri; dy <= ri; ++dy)
+        for (long dx = -ri; dx <= ri; ++dx) {
+            long x = xr + dx, y = yr + dy;
+            if ((double)(dx * dx + dy * dy) <= radius * radius && x >= 0 &&
+                x < f->work_w && y >= 0 && y < f->work_h &&
+                m[y * f->work_w + x])
+                return 1;
+        }
+    return 0;
+}
+
 static int saturation_cut(const pp_config *cfg, const pp_frames *f,
                           const zp_gaia *g, zp_cands *cd, pp_error *err)
 {
@@ -465,6 +511,7 @@ static int saturation_cut(const pp_config *cfg, const pp_frames *f,
     int nb = f->nbands, rc = PP_OK;
     int all = cfg->source_saturation_cut.require_all_bands != 0;
     fitsfile **fp = pp_xcalloc((size_t)nb, sizeof *fp);
+    unsigned char *satany = read_satany(cfg, f);
     float *buf = NULL;
 
     if (!(buf = pp_malloc_checked((size_t)(side * side), sizeof *buf,
@@ -476,16 +523,25 @@ static int saturation_cut(const pp_config *cfg, const pp_frames *f,
             goto fail;
     }
     for (long i = 0; i < cd->n; ++i) {
-        long k = cd->k[i];
+        long k = cd->k[i], xr = (long)nearbyint(g->x[k]);
+        long yr = (long)nearbyint(g->y[k]);
         int hit = all;
         if (cd->match[i] >= 0)
             continue;
+        /* A disk without a SATANY pixel hits no band; with one, some band
+         * hits.  Only require_all_bands then needs each band's pixels. */
+        if (satany) {
+            int any = satany_hits(satany, f, radius, xr, yr);
+            if (!any || !all) {
+                cd->saturated[i] = (unsigned char)any;
+                continue;
+            }
+        }
         /* Reading the disk costs a system call per row: stop at the first
          * band that decides (any: a hit; all: a miss). */
         for (int b = 0; b < nb && hit == all; ++b)
-            if (disk_hits(fp[b], f, &f->bands[b], radius,
-                          (long)nearbyint(g->x[k]), (long)nearbyint(g->y[k]),
-                          buf, &hit, err) != PP_OK) {
+            if (disk_hits(fp[b], f, &f->bands[b], radius, xr, yr, buf, &hit,
+                          err) != PP_OK) {
                 pp_error_prefix(err, "saturation cut of Gaia row %ld: ",
                                 g->row[k] + 1);
                 goto fail;
@@ -500,6 +556,7 @@ out:
         pp_fits_close(fp[b]);
     free(fp);
     free(buf);
+    free(satany);
     return rc;
 }
 
