@@ -16,7 +16,7 @@ typedef struct {
 
 /* Parse argv into opts.  Exactly one operand, the command: `augment`
  * (SPEC §7).  PP_EUSAGE for a missing or unknown command (`calibrate`
- * included: SPEC §12 is not implemented yet), an extra operand, or a
+ * included: SPEC §12 belongs to a later issue), an extra operand, or a
  * missing -c.  --help and --version set opts->common.done. */
 int zp_cli_parse(int argc, char **argv, zp_opts *opts, pp_error *err);
 
