@@ -42,7 +42,11 @@ B        := build/$(FLAVOUR)
 LIB      := $(B)/libcommon.a
 LIB_SRC  := $(wildcard libcommon/*.c)
 LIB_OBJ  := $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
-TOOLS    := $(notdir $(wildcard tools/pp-*))
+# Programs are the tools/pp-*/ directories with a main.c; a directory
+# without one (an engine library growing ahead of its program) only
+# provides objects to its unit tests.
+TOOL_DIRS := $(notdir $(wildcard tools/pp-*))
+TOOLS    := $(notdir $(patsubst %/main.c,%,$(wildcard tools/pp-*/main.c)))
 PROGS    := $(addprefix bin/,$(TOOLS))
 BPROGS   := $(addprefix $(B)/bin/,$(TOOLS))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -94,7 +98,7 @@ $(B)/tests/unit/test_$(patsubst pp-%,%,$(1))_%.o: \
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(ALL_CFLAGS) -Itests -Itools/$(1) -MMD -MP -c $$< -o $$@
 endef
-$(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
+$(foreach t,$(TOOL_DIRS),$(eval $(call TOOL_RULE,$(t))))
 
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
