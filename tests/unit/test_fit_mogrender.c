@@ -33,8 +33,8 @@ static fit_psf_mog psf_a(void)
 
     memset(&p, 0, sizeof p);
     p.k = 1;
-    p.amp[0] = 1;
-    p.cxx[0] = p.cyy[0] = 4;
+    p.w[0] = 1;
+    p.vxx[0] = p.vyy[0] = 4;
     return p;
 }
 
@@ -316,7 +316,7 @@ static void test_narrow(void)
     int st;
 
     fit_profile_mog(FIT_PROFILE_POINT, 0, &prof, NULL);
-    psf.cxx[0] = psf.cyy[0] = 0.09;
+    psf.vxx[0] = psf.vyy[0] = 0.09;
     memset(img, 0, sizeof img);
     st = fit_render_mog(&prof, 24.3, 25.7, FLUX, NULL, NULL, &psf, 0, W,
                         0, H, img, NULL, NULL);
@@ -366,7 +366,7 @@ static void test_errors(void)
      * and the buffer is left alone. */
     pp_error_clear(&err);
     fit_profile_mog(FIT_PROFILE_POINT, 0, &prof, NULL);
-    psf.cxx[0] = psf.cyy[0] = 0;
+    psf.vxx[0] = psf.vyy[0] = 0;
     img[0] = 7;
     st = fit_render_mog(&prof, SX, SY, FLUX, NULL, NULL, &psf, 0, W, 0, H,
                         img, NULL, &err);

@@ -44,8 +44,8 @@ static fit_psf_mog psf_a(void)
 
     memset(&p, 0, sizeof p);
     p.k = 1;
-    p.amp[0] = 1;
-    p.cxx[0] = p.cyy[0] = 4;
+    p.w[0] = 1;
+    p.vxx[0] = p.vyy[0] = 4;
     return p;
 }
 

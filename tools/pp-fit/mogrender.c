@@ -35,9 +35,9 @@ static int pair_setup(const fit_mog *prof, int k, const double S[2][2],
     int q;
 
     /* SPEC §10.3: C = var_k·S + C_j (just C_j for a zero variance). */
-    cxx = psf->cxx[j];
-    cxy = psf->cxy[j];
-    cyy = psf->cyy[j];
+    cxx = psf->vxx[j];
+    cxy = psf->vxy[j];
+    cyy = psf->vyy[j];
     if (S && v != 0) {
         cxx += v * S[0][0];
         cxy += v * S[0][1];
@@ -50,8 +50,8 @@ static int pair_setup(const fit_mog *prof, int k, const double S[2][2],
                             "component %d: covariance [[%g, %g], [%g, %g]] "
                             "is not positive definite", k, v, j, cxx, cxy,
                             cxy, cyy);
-    p->amp = prof->amp[k] * psf->amp[j];
-    p->damp_dn = prof->damp_dn[k] * psf->amp[j];
+    p->amp = prof->amp[k] * psf->w[j];
+    p->damp_dn = prof->damp_dn[k] * psf->w[j];
     p->norm = 1.0 / (2.0 * M_PI * sqrt(det));
     p->mx = psf->mx[j];
     p->my = psf->my[j];
@@ -268,7 +268,7 @@ double fit_render_halfsize(const fit_mog *prof, const double S[2][2],
     if (prof && S && prof->nre > 0)
         h = prof->nre * sqrt(fmax(0, eig_max(S[0][0], S[0][1], S[1][1])));
     for (j = 0; psf && j < psf->k && j < FIT_PSF_MOG_MAX; j++) {
-        lpsf = fmax(lpsf, eig_max(psf->cxx[j], psf->cxy[j], psf->cyy[j]));
+        lpsf = fmax(lpsf, eig_max(psf->vxx[j], psf->vxy[j], psf->vyy[j]));
         off = fmax(off, hypot(psf->mx[j], psf->my[j]));
     }
     return h + FIT_RENDER_PSF_NSIGMA * sqrt(lpsf) + off;

@@ -33,12 +33,13 @@
 #define FIT_MOGRENDER_H
 
 #include "pp_error.h"
+#include "pp_psf.h"
 
 #include "profile.h"
 
 /* Most components of a PSF mixture (ncircular_gaussian has <= 3; the
  * gaussian_mixture_n / hybrid_psf_n mixtures of SPEC §10.3 must fit). */
-#define FIT_PSF_MOG_MAX 16
+#define FIT_PSF_MOG_MAX PP_PSF_MOG_MAX
 
 /* Gaussians are evaluated where Mahalanobis distance² < this (SPEC §10.3).*/
 #define FIT_RENDER_MAHAL2_MAX 100.0
@@ -46,17 +47,11 @@
 /* PSF sigmas added to the profile extent by fit_render_halfsize(). */
 #define FIT_RENDER_PSF_NSIGMA 5.0
 
-/* A PSF as a Gaussian mixture, in pixels.  Amplitudes normally sum to 1
- * (unit flux); they are used as given. */
-typedef struct {
-    int    k;                       /* number of components, 1..MAX */
-    double amp[FIT_PSF_MOG_MAX];    /* amplitudes */
-    double mx[FIT_PSF_MOG_MAX];     /* mean offsets from the source, px */
-    double my[FIT_PSF_MOG_MAX];
-    double cxx[FIT_PSF_MOG_MAX];    /* covariance, px²; positive definite */
-    double cxy[FIT_PSF_MOG_MAX];
-    double cyy[FIT_PSF_MOG_MAX];
-} fit_psf_mog;
+/* A PSF as a Gaussian mixture, libcommon's type (shared with pp-epsf):
+ * k components of weight w (normally summing to 1; used as given), mean
+ * offset (mx, my) from the source in pixels and covariance (vxx, vxy,
+ * vyy) in pixels², positive definite. */
+typedef pp_psf_mog fit_psf_mog;
 
 /* Derivative images of fit_render_mog(), indices into its d[] array. */
 enum {
