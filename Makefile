@@ -24,7 +24,7 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 # flags, and without it comparisons block vectorisation of pixel loops;
 # -fvect-cost-model=dynamic lets -O2 vectorise loops that need a runtime
 # alias check (gcc 12's -O2 default, "very-cheap", refuses them).
-CFLAGS   ?= -O2 -g -fno-trapping-math -fvect-cost-model=dynamic
+CFLAGS   ?= -O2 -g -fno-trapping-math -fvect-cost-model=dynamic -fopenmp-simd
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DPP_VERSION='"$(VERSION)"' $(WARN) \
               $(CFLAGS) -pthread -Ilibcommon $(PKG_CFLAGS)
 LDLIBS   := $(PKG_LIBS) -lsep -lcsv -lm -pthread
@@ -99,6 +99,17 @@ $(B)/tests/unit/test_$(patsubst pp-%,%,$(1))_%.o: \
 	$$(CC) $$(ALL_CFLAGS) -Itests -Itools/$(1) -MMD -MP -c $$< -o $$@
 endef
 $(foreach t,$(TOOL_DIRS),$(eval $(call TOOL_RULE,$(t))))
+
+# Accuracy tests of pp-fit against pp-sim's independent renderer
+# (tests/unit/test_fitsim_*.c) link both tools' objects.
+$(B)/tests/test_fitsim_%: $(B)/tests/unit/test_fitsim_%.o $(pp-fit_LIBOBJ) \
+		$(pp-sim_LIBOBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(pp-fit_LIBOBJ) $(pp-sim_LIBOBJ) $(LIB) \
+	  $(LDLIBS)
+$(B)/tests/unit/test_fitsim_%.o: tests/unit/test_fitsim_%.c $(B)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -Itools/pp-fit -Itools/pp-sim -MMD -MP \
+	  -c $< -o $@
 
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)

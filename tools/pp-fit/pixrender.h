@@ -2,9 +2,13 @@
  * derivatives (SPEC §10.3 psf_model: pixelized, §10.4).
  *
  * The PSF is a stamp of odd size w × h, centre pixel (w/2, h/2), held in
- * a caller-owned fit_pix_ctx together with FFTW plans and work arrays
- * cached per FFT size (created on first use, FFTW_ESTIMATE; no
- * allocation per source once a size is warm).  Frequencies of an N-point
+ * a caller-owned fit_pix_ctx together with the stamp's DFT per FFT size
+ * and FFTW plans and work arrays (shareable between contexts, see
+ * fit_pix_share()), created on first use with FFTW_ESTIMATE; nothing is
+ * allocated per source once a size is warm.  Real outputs are inverse-
+ * transformed two at a time (one as the real, one as the imaginary part
+ * of a complex transform); the Nyquist bins are first made Hermitian,
+ * which is what keeping the real part of a single transform does.  Frequencies of an N-point
  * transform are u = i/N for i < N/2 and (i − N)/N otherwise (cycles per
  * pixel; the Nyquist bin uses −1/2); inverse transforms are divided by N²
  * and only their real part is kept.
@@ -52,7 +56,8 @@ enum { FIT_PIX_FOURIER = 0, FIT_PIX_LANCZOS3 };
 /* SPEC §10.3 fft_max default. */
 #define FIT_PIX_FFT_MAX 512
 
-typedef struct fit_pix_slot fit_pix_slot;   /* per-size cache, opaque */
+typedef struct fit_pix_slot fit_pix_slot;   /* per-size stamp DFT, opaque */
+typedef struct fit_pix_ws fit_pix_ws;       /* FFT scratch, opaque */
 
 typedef struct {
     double       *stamp;        /* owned copy, w × h, row-major */
@@ -62,6 +67,7 @@ typedef struct {
     int           fft_max;      /* largest FFT size allowed */
     int           nslot;
     fit_pix_slot *slot[FIT_PIX_NSIZES];
+    fit_pix_ws   *ws;           /* work arrays and plans, maybe shared */
 } fit_pix_ctx;
 
 /* Set up OUTPUT ctx for the stamp (w × h, both odd and >= 1, finite;
@@ -73,8 +79,15 @@ int fit_pix_init(fit_pix_ctx *ctx, const double *stamp, int w, int h,
                  int shift, int fft_max, pp_error *err);
 
 /* Free everything ctx holds (plans, arrays, stamp); ctx is zeroed.  A
- * zeroed ctx is a no-op. */
+ * zeroed ctx is a no-op.  Shared work arrays are freed with the last
+ * context that uses them. */
 void fit_pix_release(fit_pix_ctx *ctx);
+
+/* Make ctx use owner's FFT work arrays and plans (scratch only during a
+ * call), so many PSFs (bands, positions) cost one stamp DFT per size each
+ * and one set of work arrays in all.  Both contexts must then be used
+ * from one thread at a time. */
+void fit_pix_share(fit_pix_ctx *ctx, fit_pix_ctx *owner);
 
 /* FFT size a galaxy of profile prof and shape S needs (see above); may
  * exceed ctx->fft_max. */
@@ -100,5 +113,16 @@ int fit_pix_render_galaxy(fit_pix_ctx *ctx, const fit_mog *prof,
                           const double S[2][2], const double dS[3][2][2],
                           long x0, long x1, long y0, long y1, double *img,
                           double *const d[FIT_NDERIV], pp_error *err);
+
+/* As fit_pix_render_galaxy with the FFT size forced to nfft (a power of
+ * two <= fft_max; 0 = the size fit_pix_galaxy_nfft() gives).  The hybrid
+ * path renders the narrow components of a profile at the size the whole
+ * profile needs (or at fft_max), so the size is the caller's choice. */
+int fit_pix_render_galaxy_n(fit_pix_ctx *ctx, const fit_mog *prof,
+                            int nfft, double x, double y, double flux,
+                            const double S[2][2], const double dS[3][2][2],
+                            long x0, long x1, long y0, long y1,
+                            double *img, double *const d[FIT_NDERIV],
+                            pp_error *err);
 
 #endif /* FIT_PIXRENDER_H */
