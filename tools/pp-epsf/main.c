@@ -1,0 +1,33 @@
+/* main.c - pp-epsf: empirical PSFs per band and cell (SPEC §8). */
+#include "pp_cli.h"
+#include "pp_config.h"
+#include "pp_error.h"
+#include "pp_log.h"
+
+#include "cli.h"
+#include "epsf.h"
+
+int main(int argc, char **argv)
+{
+    pp_error err = PP_ERROR_INIT;
+    epsf_opts opts = EPSF_OPTS_INIT;
+    pp_config cfg = PP_CONFIG_INIT;
+    int status;
+
+    pp_log_init("pp-epsf");
+    if (epsf_cli_parse(argc, argv, &opts, &err) == PP_OK &&
+        !opts.common.done &&
+        pp_config_load(opts.common.config, opts.common.sets.items,
+                       opts.common.sets.n, &cfg, &err) == PP_OK &&
+        pp_cli_setup_logging(&cfg, "pp-epsf", &err) == PP_OK) {
+        if (opts.summary)
+            epsf_summary(&cfg, &err);
+        else
+            epsf_run(&cfg, &opts, &err);
+    }
+    status = pp_error_report(&err);
+    pp_config_release(&cfg);
+    epsf_opts_release(&opts);
+    pp_log_close();
+    return status;
+}
