@@ -16,11 +16,11 @@ test_expect_success 'setup: pp-sim field and pp-crop' '
     test_path_is_file f/work/catalog.csv
 '
 
-test_expect_success 'pp-zp --help lists augment; calibrate is unknown' '
+test_expect_success 'pp-zp --help lists augment and calibrate; others are unknown' '
     pp-zp --help >help &&
-    grep "^  augment " help &&
-    test_expect_code 2 pp-zp calibrate -c f/config.yaml 2>err &&
-    grep "ERROR | unknown command .calibrate." err &&
+    grep "^  augment " help && grep "^  calibrate " help &&
+    test_expect_code 2 pp-zp calibrat -c f/config.yaml 2>err &&
+    grep "ERROR | unknown command .calibrat., expected .augment. or .calibrate." err &&
     test_expect_code 2 pp-zp -c f/config.yaml 2>err &&
     grep "no command" err &&
     test_expect_code 2 pp-zp augment 2>err &&

@@ -13,7 +13,12 @@ static const pp_cli_spec zp_spec = {
     "Commands:\n"
     "  augment    match GaiaXP stars to catalog.csv one-to-one, back-fill\n"
     "             FLUX_<band>, inject unmatched Gaia stars; write\n"
-    "             ZP/<stem>_with_Gaia.csv and ZP/gaia_augmentation.{csv,json}",
+    "             ZP/<stem>_with_Gaia.csv and ZP/gaia_augmentation.{csv,json}\n"
+    "  calibrate  per-band zero points from the reliable Gaia-matched\n"
+    "             stars of the final catalogue; write ZP/zp_summary.csv,\n"
+    "             ZP/zp_all_bands__per_object.csv,\n"
+    "             ZP/zp_unreliable__per_object.csv and the catalogue's\n"
+    "             MAG_<band>_fit, MAGERR_<band>_fit columns",
     zp_options, 0, 0
 };
 
@@ -37,11 +42,16 @@ int zp_cli_parse(int argc, char **argv, zp_opts *opts, pp_error *err)
         cmd = argv[first++];
     if (!cmd)
         return pp_error_set(err, PP_EUSAGE, "no command given, expected "
-                            "'augment' (see 'pp-zp --help')");
-    if (strcmp(cmd, "augment") != 0)
+                            "'augment' or 'calibrate' (see 'pp-zp "
+                            "--help')");
+    if (strcmp(cmd, "augment") == 0)
+        opts->command = ZP_CMD_AUGMENT;
+    else if (strcmp(cmd, "calibrate") == 0)
+        opts->command = ZP_CMD_CALIBRATE;
+    else
         return pp_error_set(err, PP_EUSAGE, "unknown command '%s', "
-                            "expected 'augment' (see 'pp-zp --help')", cmd);
-    opts->command = ZP_CMD_AUGMENT;
+                            "expected 'augment' or 'calibrate' (see "
+                            "'pp-zp --help')", cmd);
     if (first < argc)
         return pp_error_set(err, PP_EUSAGE, "unexpected operand '%s' after "
                             "the command '%s'", argv[first], cmd);

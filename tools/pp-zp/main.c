@@ -1,4 +1,5 @@
-/* main.c - pp-zp: Gaia matching and injection (SPEC §7). */
+/* main.c - pp-zp: Gaia matching and injection (SPEC §7), zero points
+ * (SPEC §12). */
 #include "pp_cli.h"
 #include "pp_config.h"
 #include "pp_error.h"
@@ -19,9 +20,12 @@ int main(int argc, char **argv)
         !opts.common.done &&
         pp_config_load(opts.common.config, opts.common.sets.items,
                        opts.common.sets.n, &cfg, &err) == PP_OK &&
-        pp_cli_setup_logging(&cfg, "pp-zp", &err) == PP_OK &&
-        opts.command == ZP_CMD_AUGMENT)
-        zp_augment(&cfg, &err);
+        pp_cli_setup_logging(&cfg, "pp-zp", &err) == PP_OK) {
+        if (opts.command == ZP_CMD_AUGMENT)
+            zp_augment(&cfg, &err);
+        else
+            zp_calibrate(&cfg, &err);
+    }
     status = pp_error_report(&err);
     pp_config_release(&cfg);
     zp_opts_release(&opts);
