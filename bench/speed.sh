@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/speed.sh - pp-fit's seconds per patch through the whole program
 # (read, PSF, init, fit, errors, write) and its peak RSS, on the SPEC
-# §10.7 patch: a ~270x270 ROI, 40 bands, ~30 base sources (about half
+# §10.7 patch (the centre patch of a 3x3 grid): a 270x270 ROI, 40 bands, ~30 base sources (about half
 # stars), the 55x55 true-PSF ePSFs of pp-sim --true-psf, at most 20
 # iterations, one core.  Writes bench/reports/speed.md (or $PP_REPORT).
 #
@@ -13,22 +13,23 @@ report=${PP_REPORT:-$top/bench/reports/speed.md}
 bin=$top/bin
 make -C "$top" -s all
 
-# 450x450 with a 14 px crop margin: working frame 422, 2x2 patches of
-# 211 px base + 29 px halo each side = a 269 px ROI; 120 catalogued
-# sources in the field = ~30 base sources per patch.
+# 676x676 with a 20 px crop margin: working frame 636, 3x3 patches of
+# 212 px; the centre patch has the 29 px halo on every side, a 270 px
+# ROI.  270 catalogued sources in the field = ~30 base sources a patch.
 f=$dir/field
 if [ ! -f "$f/work/patches/patches.json" ]; then
     rm -rf "$f"
-    "$bin/pp-sim" --out "$f" --nbands 40 --size 450x450 --nstars 60 \
-        --ngals 60 --true-psf --seed 7 2>/dev/null
+    "$bin/pp-sim" --out "$f" --nbands 40 --size 676x676 --nstars 135 \
+        --ngals 135 --true-psf --seed 7 2>/dev/null
     "$bin/pp-crop" -c "$f/config.yaml" 2>/dev/null
-    "$bin/pp-patchify" -c "$f/config.yaml" 2>/dev/null
+    "$bin/pp-patchify" -c "$f/config.yaml" --set epsf.ngrid=3 2>/dev/null
 fi
-set -- "$f"/work/patch_payloads/*.fits
+set -- "$f"/work/patch_payloads/r00_c00_pr01_pc01.fits
 rows=""
 for p in "$@"; do
     t=$(basename "$p" .fits)
     /usr/bin/time -v taskset -c 0 "$bin/pp-fit" -c "$f/config.yaml" \
+        --set epsf.ngrid=3 \
         --set "outputs.epsf_dir=$f/EPSFs_true" --outdir "$dir/out/$t" "$p" \
         2>"$dir/$t.err"
     wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' \
@@ -54,7 +55,7 @@ done
     echo "Command: \`bench/speed.sh\` ($(date -u +%Y-%m-%d), $(nproc) cores,"
     echo "$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1));"
     echo "each patch on one core (taskset), /usr/bin/time -v."
-    echo "Field: pp-sim 450x450, 40 bands, 60 stars + 60 galaxies, true-PSF"
+    echo "Field: pp-sim 676x676, 40 bands, 135 stars + 135 galaxies, true-PSF"
     echo "ePSFs (55x55), default config (20 iterations max, pixelized PSF,"
     echo "Fourier shift, bilinear interpolation, marginal errors)."
     echo

@@ -222,6 +222,7 @@ static double band_lnl(engine *e, int b, int want_rw)
     size_t npix = (size_t)e->im->w * e->im->h;
     double chi2 = 0;
 
+#pragma omp simd reduction(+ : chi2)
     for (size_t i = 0; i < npix; i++) {
         double r = iv[i] > 0 ? (double)d[i] - e->model[i] : 0.0;
         double wr = iv[i] > 0 ? iv[i] * r : 0.0;
@@ -305,20 +306,21 @@ static void source_sums(engine *e, int s, int b)
     double F = e->src[s].flux[b];
     double *gf = e->gf + (size_t)b * e->nf;
 
-    for (int j = 1; j < w->m; j++)      /* ∂M/∂p = F·∂U/∂p */
-        for (size_t i = 0; i < area; i++)
-            w->col[j * area + i] *= F;
     for (int j = 0; j < w->m; j++) {
-        double g = 0, sk = 0;
+        double f = j ? F : 1.0, g = 0, sk = 0;  /* ∂M/∂p = F·∂U/∂p */
         for (long y = w->y0; y < w->y1; y++) {
-            const double *c = w->col + j * area + (y - w->y0) * bw;
+            double *c = w->col + j * area + (y - w->y0) * bw;
             double *wc = w->wcol + j * area + (y - w->y0) * bw;
             const float *ivr = iv + y * e->im->w + w->x0;
             const double *rr = e->rw + y * e->im->w + w->x0;
+            /* ivar >= 0 (0 on bad pixels), so ivar·c needs no test. */
+#pragma omp simd reduction(+ : g, sk)
             for (long x = 0; x < bw; x++) {
-                wc[x] = ivr[x] > 0 ? ivr[x] * c[x] : 0.0;
-                g += rr[x] * c[x];
-                sk += wc[x];
+                double v = c[x] * f, wv = ivr[x] * v;
+                c[x] = v;
+                wc[x] = wv;
+                g += rr[x] * v;
+                sk += wv;
             }
         }
         if (j == 0)
@@ -367,6 +369,7 @@ static int assemble_band(engine *e, int b, double *lnl, pp_error *err)
     *lnl = band_lnl(e, b, 1);
     if (e->opt->fit_sky) {
         double g = 0, siv = 0;
+#pragma omp simd reduction(+ : g, siv)
         for (size_t i = 0; i < npix; i++) {
             g += e->rw[i];
             siv += e->im->ivar[b][i] > 0 ? e->im->ivar[b][i] : 0.0;
