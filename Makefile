@@ -63,9 +63,11 @@ MAN7     := $(wildcard man/man7/*.7)
 .SECONDARY:
 all: $(PROGS) $(UNIT_BIN) $(HELP_BIN)
 
+# Replaced by rename, so a program that is running (a pipeline in
+# progress) keeps its old file and the copy never fails "text file busy".
 bin/%: $(B)/bin/% FORCE
 	@mkdir -p bin
-	@cmp -s $< $@ || cp $< $@
+	@cmp -s $< $@ || { cp $< $@.new && mv -f $@.new $@; }
 
 # Rebuild everything when the flags change (a stamp holding the flags).
 $(B)/.flags: FORCE

@@ -197,10 +197,44 @@ static void test_shared_workspace(void)
     fit_pix_release(&b);
 }
 
+/* Forty contexts sharing one workspace, each rendering a galaxy that
+ * needs N = 512 (2 MiB of stamp transform each): the transforms exceed
+ * the 64 MiB cache, the oldest are dropped, and a context whose
+ * transform was dropped renders the same pixels again. */
+static void test_cache_eviction(void)
+{
+    enum { NC = 40 };
+    static fit_pix_ctx c[NC];
+    static double first[W * H];
+    fit_psf p[NC];
+    double q[3] = {log(30.0), 0.1, 0.0};
+
+    for (int i = 0; i < NC; i++) {
+        make_psf(&c[i], FIT_PIX_FOURIER, FIT_PIX_FFT_MAX, &p[i]);
+        p[i].kind = FIT_PSF_PIXEL;
+        if (i > 0)
+            fit_pix_share(&c[i], &c[0]);
+    }
+    int ok = render(&p[0], FIT_PROFILE_EXP, q, SX, SY, 100, first, NULL)
+             == PP_OK;
+    for (int i = 1; i < NC && ok; i++)
+        ok = render(&p[i], FIT_PROFILE_EXP, q, SX, SY, 100, img, NULL)
+             == PP_OK && memcmp(img, first, sizeof img) == 0;
+    checkf(ok, "srcrender: %d contexts render a 512-point galaxy alike", NC);
+    checkf(c[0].nslot == 0, "srcrender: the oldest transform was evicted "
+           "from the 64 MiB cache");
+    render(&p[0], FIT_PROFILE_EXP, q, SX, SY, 100, img, NULL);
+    checkf(memcmp(img, first, sizeof img) == 0, "srcrender: an evicted "
+           "transform is rebuilt bit-identically");
+    for (int i = NC - 1; i >= 0; i--)
+        fit_pix_release(&c[i]);
+}
+
 int main(void)
 {
     test_large_galaxy();
     test_hybrid_derivatives();
     test_shared_workspace();
+    test_cache_eviction();
     return tap_done();
 }

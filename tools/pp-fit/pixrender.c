@@ -11,6 +11,9 @@
 
 #include "pixrender.h"
 
+/* Stamp transforms kept per workspace (see struct fit_pix_ws). */
+#define FIT_PIX_CACHE_BYTES ((size_t)64 << 20)
+
 /* Lanczos order of SPEC §10.3 lanczos3. */
 #define LANCZOS_A 3
 
@@ -25,6 +28,8 @@
 struct fit_pix_slot {
     int           n;
     fftw_complex *ft;
+    unsigned long used;             /* ws->tick of the last use */
+    size_t        bytes;
 };
 
 /* Per FFT size, shared by contexts: half-plane transforms (N × (N/2+1))
@@ -41,10 +46,19 @@ typedef struct {
     fftw_plan       inv;
 } pix_work;
 
+/* Work arrays of one thread, and the registry of the contexts that
+ * share them: their stamp transforms together stay under
+ * FIT_PIX_CACHE_BYTES, the least recently used being dropped first (a
+ * patch with a PSF per source and band sweeps the bands in order, so
+ * the transforms of the band in use stay). */
 struct fit_pix_ws {
-    int       refs;
-    int       nwork;
-    pix_work *work[FIT_PIX_NSIZES];
+    int           refs;
+    int           nwork;
+    pix_work     *work[FIT_PIX_NSIZES];
+    fit_pix_ctx **ctx;              /* contexts using this workspace */
+    int           nctx, cap;
+    size_t        bytes;            /* stamp transforms held */
+    unsigned long tick;
 };
 
 static void work_free(pix_work *w)
@@ -126,6 +140,8 @@ static int slot_new(const fit_pix_ctx *ctx, int n, fit_pix_slot **out,
     fftw_plan fwd = NULL;
 
     s->n = n;
+    s->used = 0;
+    s->bytes = nh * sizeof(fftw_complex);
     s->ft = fftw_malloc(nh * sizeof(fftw_complex));
     if (!s->ft || !wrapped) {
         fftw_free(wrapped);
@@ -155,6 +171,37 @@ static int slot_new(const fit_pix_ctx *ctx, int n, fit_pix_slot **out,
 }
 
 /* The cached stamp DFT and work arrays of size n, created on first use. */
+/* Drop ctx's slot i (its bytes leave the workspace's count). */
+static void drop_slot(fit_pix_ctx *ctx, int i)
+{
+    ctx->ws->bytes -= ctx->slot[i]->bytes;
+    slot_free(ctx->slot[i]);
+    memmove(ctx->slot + i, ctx->slot + i + 1,
+            (ctx->nslot - i - 1) * sizeof(ctx->slot[0]));
+    ctx->nslot--;
+}
+
+/* Evict least recently used transforms of every context sharing ws until
+ * the cache fits, never keep. */
+static void evict(fit_pix_ws *ws, const fit_pix_slot *keep)
+{
+    while (ws->bytes > FIT_PIX_CACHE_BYTES) {
+        fit_pix_ctx *best = NULL;
+        int bi = -1;
+        for (int c = 0; c < ws->nctx; c++)
+            for (int i = 0; i < ws->ctx[c]->nslot; i++) {
+                fit_pix_slot *s = ws->ctx[c]->slot[i];
+                if (s != keep && (!best || s->used < best->slot[bi]->used)) {
+                    best = ws->ctx[c];
+                    bi = i;
+                }
+            }
+        if (!best)
+            return;
+        drop_slot(best, bi);
+    }
+}
+
 static int get_slot(fit_pix_ctx *ctx, int n, fit_pix_slot **out,
                     pix_work **wout, pp_error *err)
 {
@@ -167,16 +214,15 @@ static int get_slot(fit_pix_ctx *ctx, int n, fit_pix_slot **out,
             found = 1;
         }
     if (!found) {
-        if (ctx->nslot == FIT_PIX_NSIZES) {     /* evict the oldest */
-            slot_free(ctx->slot[0]);
-            memmove(ctx->slot, ctx->slot + 1,
-                    (FIT_PIX_NSIZES - 1) * sizeof(ctx->slot[0]));
-            ctx->nslot--;
-        }
+        if (ctx->nslot == FIT_PIX_NSIZES)       /* drop the oldest */
+            drop_slot(ctx, 0);
         if ((rc = slot_new(ctx, n, out, err)) != PP_OK)
             return rc;
         ctx->slot[ctx->nslot++] = *out;
+        ws->bytes += (*out)->bytes;
+        evict(ws, *out);
     }
+    (*out)->used = ++ws->tick;
     for (int i = 0; i < ws->nwork; i++)
         if (ws->work[i]->n == n) {
             *wout = ws->work[i];
@@ -192,6 +238,24 @@ static int get_slot(fit_pix_ctx *ctx, int n, fit_pix_slot **out,
         return rc;
     ws->work[ws->nwork++] = *wout;
     return PP_OK;
+}
+
+static void ws_register(fit_pix_ws *ws, fit_pix_ctx *ctx)
+{
+    if (ws->nctx == ws->cap) {
+        ws->cap = ws->cap ? 2 * ws->cap : 8;
+        ws->ctx = pp_xrealloc(ws->ctx, ws->cap * sizeof(*ws->ctx));
+    }
+    ws->ctx[ws->nctx++] = ctx;
+}
+
+static void ws_unregister(fit_pix_ws *ws, fit_pix_ctx *ctx)
+{
+    for (int c = 0; c < ws->nctx; c++)
+        if (ws->ctx[c] == ctx) {
+            ws->ctx[c] = ws->ctx[--ws->nctx];
+            return;
+        }
 }
 
 int fit_pix_init(fit_pix_ctx *ctx, const double *stamp, int w, int h,
@@ -213,10 +277,11 @@ int fit_pix_init(fit_pix_ctx *ctx, const double *stamp, int w, int h,
                                 "finite", i);
     ctx->stamp = pp_xmalloc((size_t)w * h * sizeof(double));
     memcpy(ctx->stamp, stamp, (size_t)w * h * sizeof(double));
-    ctx->scratch = pp_xmalloc(2 * (size_t)w * h * sizeof(double));
+    ctx->scratch = NULL;            /* Lanczos stars, on first use */
     ctx->ws = pp_xmalloc(sizeof(*ctx->ws));
     memset(ctx->ws, 0, sizeof(*ctx->ws));
     ctx->ws->refs = 1;
+    ws_register(ctx->ws, ctx);
     ctx->w = w;
     ctx->h = h;
     ctx->shift = shift;
@@ -230,13 +295,16 @@ static void ws_unref(fit_pix_ws *ws)
         return;
     for (int i = 0; i < ws->nwork; i++)
         work_free(ws->work[i]);
+    free(ws->ctx);
     free(ws);
 }
 
 void fit_pix_release(fit_pix_ctx *ctx)
 {
-    for (int i = 0; i < ctx->nslot; i++)
-        slot_free(ctx->slot[i]);
+    while (ctx->nslot > 0)
+        drop_slot(ctx, ctx->nslot - 1);
+    if (ctx->ws)
+        ws_unregister(ctx->ws, ctx);
     ws_unref(ctx->ws);
     free(ctx->stamp);
     free(ctx->scratch);
@@ -247,9 +315,13 @@ void fit_pix_share(fit_pix_ctx *ctx, fit_pix_ctx *owner)
 {
     if (ctx->ws == owner->ws)
         return;
+    while (ctx->nslot > 0)
+        drop_slot(ctx, ctx->nslot - 1);
+    ws_unregister(ctx->ws, ctx);
     ws_unref(ctx->ws);
     ctx->ws = owner->ws;
     ctx->ws->refs++;
+    ws_register(ctx->ws, ctx);
 }
 
 static int next_pow2(double v)
@@ -744,6 +816,9 @@ int fit_pix_render_star(fit_pix_ctx *ctx, double x, double y, double flux,
     if (ctx->shift == FIT_PIX_LANCZOS3) {
         /* The reference's: the stamp itself, shifted, no FFT. */
         double *dfl = d ? d[FIT_DERIV_FLUX] : NULL;
+        if (!ctx->scratch)
+            ctx->scratch = pp_xmalloc(2 * (size_t)ctx->w * ctx->h
+                                      * sizeof(double));
         double *tmp = ctx->scratch, *out = tmp + (size_t)ctx->w * ctx->h;
         lanczos_emit(ctx->stamp, ctx->w, ctx->h, ctx->w / 2, ctx->h / 2, X,
                      Y, dx, dy, flux, tmp, out, x0, x1, y0, y1, img,

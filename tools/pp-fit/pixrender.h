@@ -61,7 +61,7 @@ typedef struct fit_pix_ws fit_pix_ws;       /* FFT scratch, opaque */
 
 typedef struct {
     double       *stamp;        /* owned copy, w × h, row-major */
-    double       *scratch;      /* 2·w·h, Lanczos star shifts */
+    double       *scratch;      /* 2·w·h, Lanczos star shifts (lazy) */
     int           w, h;         /* odd */
     int           shift;        /* FIT_PIX_FOURIER or FIT_PIX_LANCZOS3 */
     int           fft_max;      /* largest FFT size allowed */
@@ -84,9 +84,12 @@ int fit_pix_init(fit_pix_ctx *ctx, const double *stamp, int w, int h,
 void fit_pix_release(fit_pix_ctx *ctx);
 
 /* Make ctx use owner's FFT work arrays and plans (scratch only during a
- * call), so many PSFs (bands, positions) cost one stamp DFT per size each
- * and one set of work arrays in all.  Both contexts must then be used
- * from one thread at a time. */
+ * call), so many PSFs (bands, positions) share one set of work arrays;
+ * their stamp transforms together are kept under 64 MiB, the least
+ * recently used recomputed when needed again.  Contexts sharing work
+ * arrays must be used from one thread at a time, and a context must not
+ * be moved in memory between fit_pix_init() and fit_pix_release() (the
+ * workspace keeps its address). */
 void fit_pix_share(fit_pix_ctx *ctx, fit_pix_ctx *owner);
 
 /* FFT size a galaxy of profile prof and shape S needs (see above); may
