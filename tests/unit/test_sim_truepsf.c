@@ -105,7 +105,7 @@ int main(void)
     memset(&f, 0, sizeof f);
     f.set = (sim_settings){ dir, 2, bands, 2800, 400, 0, 0, 7, 3.0, 4.5,
                             SIM_PSF_MOFFAT, 3.5, 0.0, 0.505, 20,
-                            SIM_REGIME_SKY, 1, 1, 3 };
+                            SIM_REGIME_SKY, 1, 1, 3, -1 };
     check_int(sim_field_design(&f, &err), ==, PP_OK, "truepsf: design");
     check_int(sim_truepsf_write(&f, &err), ==, PP_OK,
               "truepsf: EPSFs_true written");

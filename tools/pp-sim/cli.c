@@ -50,6 +50,9 @@ static const pp_option sim_options[] = {
       "noise: sky (sky-dominated) or realistic (7DT-like) [sky]" },
     { "true-psf", 0, PP_OPT_FLAG, NULL, offsetof(sim_opts, true_psf),
       "also write EPSFs_true/ in pp-epsf's format" },
+    { "epsf-ngrid", 0, PP_OPT_LONG, "E", offsetof(sim_opts, epsf_ngrid),
+      "epsf.epsf_ngrid of the config (and EPSFs_true cells) "
+      "[round(working width / 1300)]" },
     { "threads", 'j', PP_OPT_LONG, "N", offsetof(sim_opts, threads),
       "bands rendered at once [number of cores]" },
     { "oversample", 0, PP_OPT_LONG, "K", offsetof(sim_opts, oversample),
@@ -69,7 +72,7 @@ int sim_cli_parse(int argc, char **argv, sim_opts *o, pp_error *err)
     int first;
 
     o->nbands = -1;
-    o->nstars = o->ngals = o->margin = -1;
+    o->nstars = o->ngals = o->margin = o->epsf_ngrid = -1;
     o->seed = 1;
     o->oversample = 5;
     if (pp_cli_parse(&sim_spec, argc, argv, o, &o->common, &first, err)
@@ -214,6 +217,10 @@ static int parse_counts(const sim_opts *o, sim_settings *s, pp_error *err)
                             "%ld, expected an odd number from 1 to 15",
                             o->oversample);
     s->oversample = (int)o->oversample;
+    if (o->epsf_ngrid == 0 || o->epsf_ngrid < -1 || o->epsf_ngrid > 64)
+        return pp_error_set(err, PP_EUSAGE, "option '--epsf-ngrid': found "
+                            "%ld, expected 1 to 64", o->epsf_ngrid);
+    s->epsf_ngrid = o->epsf_ngrid;
     return PP_OK;
 }
 

@@ -36,6 +36,7 @@ typedef struct {
     int true_psf;
     int threads;
     int oversample;
+    long epsf_ngrid;            /* ePSF grid; -1: from the field size */
 } sim_settings;
 
 /* One band: calibration and noise (field.c, image.c). */
@@ -79,6 +80,7 @@ typedef struct {
     char *out, *bands, *size, *fwhm, *psf, *beta, *psf_ell, *pixscale;
     char *regime;
     long nbands, nstars, ngals, seed, margin, threads, oversample;
+    long epsf_ngrid;
     int true_psf;
 } sim_opts;
 

@@ -293,7 +293,8 @@ void sim_epsf_grid(const sim_field *f, long *epsf_ngrid, long *ngrid)
 {
     long ww = f->set.width - 2 * f->set.margin;
     long wh = f->set.height - 2 * f->set.margin;
-    long e = lround((double)ww / 1300.0), g, sx, sy;
+    long e = f->set.epsf_ngrid > 0 ? f->set.epsf_ngrid
+             : lround((double)ww / 1300.0), g, sx, sy;
 
     *epsf_ngrid = e = e < 1 ? 1 : e;
     sx = ww / e;
