@@ -9,7 +9,10 @@
 # (one thread), and bench/epsfcheck compares each band's epsf.npy with
 # EPSFs_true: max |ePSF − truth| / peak (target <= 1.5%), FWHM and ee_r50
 # errors (<= 1.5%, <= 2%), nstars_used, seconds per (band, cell) (<= 1 s).
-# Writes bench/reports/epsf.md (or $PP_REPORT).
+# Writes bench/reports/epsf.md (or $PP_REPORT), then runs
+# bench/epsf_e2e.sh (pp-fit with built vs true ePSFs, and the demo
+# field's fallbacks) into DIR/e2e, which appends its sections
+# (EPSF_E2E=0 skips it).
 #
 #     bench/epsf_validate.sh [DIR]        (default /tmp/pp-bench-epsf)
 #
@@ -117,4 +120,7 @@ run_case gauss2_ell0.1_fwhm5 --psf gauss2 --psf-ell 0.1 --fwhm 5:5
     echo "  than max_stars Gaia-origin stars; both widen the ePSF (about"
     echo "  10% of the peak on a 600x600 default field)."
 } >"$report"
+if [ "${EPSF_E2E:-1}" = 1 ]; then
+    PP_BIN=$PP_BIN PP_REPORT=$report sh "$top/bench/epsf_e2e.sh" "$dir/e2e"
+fi
 cat "$report"
