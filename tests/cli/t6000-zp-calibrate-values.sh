@@ -3,58 +3,13 @@ test_description='pp-zp calibrate on a hand-written final catalogue and
 GaiaXP file: the ZP/ files'"'"' columns and values, the MAG columns and
 the log lines against numbers worked out by hand (SPEC §12)'
 . "$(dirname "$0")/lib-cli.sh"
+. "$PP_TOP/tests/cli/lib-zpcal.sh"
 
 CSV="perl $PP_TOP/tests/cli/csvcol.pl"
 CAT=f/work/output_catalog.csv
 SUM=f/work/ZP/zp_summary.csv
 OBJ=f/work/ZP/zp_all_bands__per_object.csv
 UNR=f/work/ZP/zp_unreliable__per_object.csv
-
-# near EXPECT GOT: two TAB-separated files, cell by cell; numbers equal
-# within 1e-9 (relative above 1), text equal byte for byte.
-cat >near.pl <<'PERL'
-my ($e, $g) = @ARGV;
-open(E, $e) or die; open(G, $g) or die;
-my @e = <E>; my @g = <G>;
-die "rows: expected " . @e . ", got " . @g . "\n" if @e != @g;
-my $num = qr/^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-for my $i (0 .. $#e) {
-    chomp(my $x = $e[$i]); chomp(my $y = $g[$i]);
-    my @x = split /\t/, $x, -1; my @y = split /\t/, $y, -1;
-    die "row " . ($i + 1) . ": " . @x . " vs " . @y . " cells\n" if @x != @y;
-    for my $j (0 .. $#x) {
-        my ($a, $b) = ($x[$j], $y[$j]);
-        my $ok = ($a =~ $num && $b =~ $num)
-            ? abs($a - $b) <= 1e-9 * (abs($a) > 1 ? abs($a) : 1)
-            : $a eq $b;
-        die "row " . ($i + 1) . " cell " . ($j + 1)
-            . ": expected '$a', got '$b'\n" unless $ok;
-    }
-}
-PERL
-NEAR="perl near.pl"
-
-# frames_json BAND... - the frames.json of pp-crop (SPEC §6.1) for these
-# bands: calibrate reads the band order and zp_ref from it.
-frames_json() {
-    printf '{\n  "format": "patchphot-frames/1",\n  "zp_ref": 25.0,\n'
-    printf '  "full": {"width": 100, "height": 100},\n'
-    printf '  "crop": {"enabled": false, "x0": 0, "x1": 100,'
-    printf ' "y0": 0, "y1": 100},\n'
-    printf '  "work": {"width": 100, "height": 100},\n  "bands": ['
-    sep=
-    for b in "$@"; do
-        printf '%s\n    {"band": "%s", "path": "/nonexistent/%s.fits",' \
-            "$sep" "$b" "$b"
-        printf ' "hdu": 0,'
-        printf ' "zp_auto": 25.0, "scale": 1.0, "skysig": 1.0,'
-        printf ' "sky_sigma_scaled": 1.0, "egain": 1.0, "saturate": 60000.0,'
-        printf ' "fwhm_pix": 3.0, "fwhm_source": "PEEING",'
-        printf ' "pixel_scale_arcsec": 0.505}'
-        sep=,
-    done
-    printf '\n  ]\n}\n'
-}
 
 # The worked example (zp_ref 25, default zp.* keys: clip_sigma 3, 10
 # iterations, all_mad, snr_min 100, fallbacks [50, 20], min_sources 5).

@@ -3,32 +3,11 @@ test_description='pp-zp calibrate errors: missing inputs, missing columns
 and bad cells exit 1 naming the file and the column, nothing is half
 written; bad keys exit 2; skipped runs (SPEC §12, §3.6)'
 . "$(dirname "$0")/lib-cli.sh"
+. "$PP_TOP/tests/cli/lib-zpcal.sh"
 
 CAT=f/work/output_catalog.csv
 ZPD=f/work/ZP
 FILES="$ZPD/zp_summary.csv $ZPD/zp_all_bands__per_object.csv $ZPD/zp_unreliable__per_object.csv"
-
-# frames_json BAND... - the frames.json of pp-crop (SPEC §6.1) for these
-# bands: calibrate reads the band order and zp_ref from it.
-frames_json() {
-    printf '{\n  "format": "patchphot-frames/1",\n  "zp_ref": 25.0,\n'
-    printf '  "full": {"width": 100, "height": 100},\n'
-    printf '  "crop": {"enabled": false, "x0": 0, "x1": 100,'
-    printf ' "y0": 0, "y1": 100},\n'
-    printf '  "work": {"width": 100, "height": 100},\n  "bands": ['
-    sep=
-    for b in "$@"; do
-        printf '%s\n    {"band": "%s", "path": "/nonexistent/%s.fits",' \
-            "$sep" "$b" "$b"
-        printf ' "hdu": 0,'
-        printf ' "zp_auto": 25.0, "scale": 1.0, "skysig": 1.0,'
-        printf ' "sky_sigma_scaled": 1.0, "egain": 1.0, "saturate": 60000.0,'
-        printf ' "fwhm_pix": 3.0, "fwhm_source": "PEEING",'
-        printf ' "pixel_scale_arcsec": 0.505}'
-        sep=,
-    done
-    printf '\n  ]\n}\n'
-}
 
 write_inputs() {
     rm -rf f && mkdir -p f/work &&
