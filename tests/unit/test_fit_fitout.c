@@ -2,7 +2,7 @@
  * §10.2 output conversions, §10.5).
  *
  * The payload comes from the pipeline on a small pp-sim field with
- * --true-psf (programs from $PP_BIN, default /work/main/bin); band m400
+ * --true-psf (programs from $PP_BIN, default ../bin); band m400
  * keeps its true-PSF ePSF, m425's is removed so that it falls back.  The
  * result is filled by hand (the engine is not under test), the files
  * are written and read back with other code (pp_csv_read, jansson,
@@ -33,36 +33,10 @@
 #include "psfsel.h"
 #include "tap.h"
 
+#include "fit_field.h"
+
 #define TAG "r00_c00_pr00_pc01"
 
-static char dir[64];
-
-static int make_field(void)
-{
-    const char *bin = getenv("PP_BIN");
-    char *cmd;
-    int rc;
-
-    strcpy(dir, "/tmp/test_fit_fitout.XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
-    cmd = pp_xasprintf(
-        "cd %s && PATH='%s':$PATH && export PATH && "
-        "pp-sim --out f --nbands 2 --size 600x600 --true-psf >/dev/null "
-        "2>&1 && pp-crop -c f/config.yaml 2>/dev/null && "
-        "pp-zp augment -c f/config.yaml 2>/dev/null && "
-        "pp-crop mask -c f/config.yaml 2>/dev/null && "
-        "pp-patchify -c f/config.yaml 2>/dev/null && "
-        "rm -rf f/EPSFs_true/m425", dir, bin ? bin : "/work/main/bin");
-    rc = system(cmd);
-    free(cmd);
-    return rc != 0;
-}
-
-static char *field_path(const char *rel)
-{
-    return pp_xasprintf("%s/f/%s", dir, rel);
-}
 
 /* ---- pure helpers ------------------------------------------------------ */
 
@@ -445,7 +419,8 @@ int main(void)
 
     pp_log_set_level(PP_LOG_ERROR);
     test_helpers();
-    if (make_field() != 0) {
+    if (make_field("test_fit_fitout", "--true-psf",
+                   "rm -rf f/EPSFs_true/m425") != 0) {
         check(0, "fixture: pipeline ran (set PP_BIN to the programs)");
         return tap_done();
     }

@@ -2,7 +2,7 @@
  * initial fluxes (SPEC §9.3, §5.3, §10.2, §10.4).
  *
  * A real payload comes from the pipeline run on a small pp-sim field
- * (programs from $PP_BIN, default /work/main/bin): pp-sim, pp-crop,
+ * (programs from $PP_BIN, default ../bin): pp-sim, pp-crop,
  * pp-zp augment, pp-crop mask, pp-patchify.  Truth comes from the other
  * files of that run, read with other code: patches/patches.csv (boxes,
  * counts), frames.json (band names, scale, sky sigma), the base
@@ -32,37 +32,10 @@
 #include "profile.h"
 #include "tap.h"
 
+#include "fit_field.h"
+
 #define TAG "r00_c00_pr00_pc01"
 
-static char dir[64];
-
-/* Run the pipeline up to pp-patchify in dir/f. */
-static int make_field(void)
-{
-    const char *bin = getenv("PP_BIN");
-    char *cmd;
-    int rc;
-
-    strcpy(dir, "/tmp/test_fit_payload.XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
-    cmd = pp_xasprintf(
-        "cd %s && PATH='%s':$PATH && export PATH && "
-        "pp-sim --out f --nbands 2 --size 600x600 >/dev/null 2>&1 && "
-        "pp-crop -c f/config.yaml 2>/dev/null && "
-        "pp-zp augment -c f/config.yaml 2>/dev/null && "
-        "pp-crop mask -c f/config.yaml 2>/dev/null && "
-        "pp-patchify -c f/config.yaml 2>/dev/null", dir,
-        bin ? bin : "/work/main/bin");
-    rc = system(cmd);
-    free(cmd);
-    return rc != 0;
-}
-
-static char *field_path(const char *rel)
-{
-    return pp_xasprintf("%s/f/%s", dir, rel);
-}
 
 /* ---- header, boxes, bands ---------------------------------------------- */
 
@@ -510,7 +483,7 @@ int main(void)
     test_shapes();
     test_kinds();
     test_initflux();
-    if (make_field() != 0) {
+    if (make_field("test_fit_payload", "", "") != 0) {
         check(0, "fixture: pipeline ran (set PP_BIN to the programs)");
         return tap_done();
     }
