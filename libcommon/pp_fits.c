@@ -99,6 +99,23 @@ int pp_fits_open_image(const char *path, fitsfile **fp, int *hdu,
                         path);
 }
 
+int pp_fits_open_hdu(const char *path, int hdu0, fitsfile **fp,
+                     pp_error *err)
+{
+    int status = 0, type;
+    char msg[FLEN_STATUS];
+
+    *fp = NULL;
+    if (fits_open_diskfile(fp, path, READONLY, &status) == 0 &&
+        fits_movabs_hdu(*fp, hdu0 + 1, &type, &status) == 0)
+        return PP_OK;
+    fits_get_errstatus(status, msg);
+    pp_fits_close(*fp);
+    *fp = NULL;
+    return pp_error_set(err, PP_EIO, "cannot open '%s' at HDU %d "
+                        "(frames.json, 0-based): %s", path, hdu0, msg);
+}
+
 void pp_fits_close(fitsfile *fp)
 {
     int status = 0;

@@ -41,6 +41,13 @@
 int pp_fits_open_image(const char *path, fitsfile **fp, int *hdu,
                        pp_error *err);
 
+/* Open path read-only (literally, no "[ext]" syntax) at the 0-based HDU
+ * hdu0 (frames.json's "hdu").  OUTPUT *fp (close with pp_fits_close()).
+ * PP_EIO "cannot open '<path>' at HDU <hdu0> (frames.json, 0-based):
+ * <reason>"; on failure *fp is NULL. */
+int pp_fits_open_hdu(const char *path, int hdu0, fitsfile **fp,
+                     pp_error *err);
+
 /* Close a file opened for reading; NULL is a no-op.  A close error on a
  * read-only file loses nothing, so it is not reported. */
 void pp_fits_close(fitsfile *fp);

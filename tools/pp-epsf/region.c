@@ -19,24 +19,6 @@
 /* SEP's default 3 × 3 filter (SPEC §8.2 step 2). */
 static const float sep_default_conv[9] = { 1, 2, 1, 2, 4, 2, 1, 2, 1 };
 
-static int open_band(const pp_frame_band *b, fitsfile **fp, pp_error *err)
-{
-    int status = 0, type;
-    char msg[FLEN_STATUS];
-
-    if (fits_open_diskfile(fp, b->path, READONLY, &status) == 0 &&
-        fits_movabs_hdu(*fp, b->hdu + 1, &type, &status) == 0)
-        return PP_OK;
-    fits_get_errstatus(status, msg);
-    if (*fp) {
-        int st = 0;
-        fits_close_file(*fp, &st);
-        *fp = NULL;
-    }
-    return pp_error_set(err, PP_EIO, "cannot open '%s' at HDU %d "
-                        "(frames.json, 0-based): %s", b->path, b->hdu, msg);
-}
-
 int epsf_region_read(const pp_frames *f, int b, long cx0, long cx1,
                      long cy0, long cy1, long margin, epsf_region *r,
                      pp_error *err)
@@ -65,7 +47,7 @@ int epsf_region_read(const pp_frames *f, int b, long cx0, long cx1,
     r->bad = r->img ? pp_malloc_checked(n, 1, "a cell mask", err) : NULL;
     if (!r->bad)
         return err->code;
-    if (open_band(band, &fp, err) == PP_OK)
+    if (pp_fits_open_hdu(band->path, band->hdu, &fp, err) == PP_OK)
         pp_fits_read_subset(fp, fx0, fx1, fy0, fy1, r->raw, err);
     pp_fits_close(fp);
     if (err->code)

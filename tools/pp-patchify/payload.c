@@ -74,25 +74,6 @@ typedef struct {
     size_t cap;                     /* pixels in pix/mask/bmask */
 } worker;
 
-/* Open band k's file at its HDU (frames.json "hdu", 0-based). */
-static int open_band(const pp_frame_band *b, fitsfile **fp, pp_error *err)
-{
-    int status = 0, type;
-    char msg[FLEN_STATUS];
-
-    if (fits_open_diskfile(fp, b->path, READONLY, &status) == 0 &&
-        fits_movabs_hdu(*fp, b->hdu + 1, &type, &status) == 0)
-        return PP_OK;
-    fits_get_errstatus(status, msg);
-    if (*fp) {
-        int st = 0;
-        fits_close_file(*fp, &st);
-        *fp = NULL;
-    }
-    return pp_error_set(err, PP_EIO, "cannot open '%s' at HDU %d "
-                        "(frames.json, 0-based): %s", b->path, b->hdu, msg);
-}
-
 static void worker_release(worker *wk)
 {
     pp_fits_close(wk->bright);
@@ -186,7 +167,7 @@ static int write_band(pp_fits_writer *w, const patchify_payload_ctx *ctx,
     int status;
 
     /* ROIs are in the working frame; the file is the full frame. */
-    status = open_band(b, &fp, err);
+    status = pp_fits_open_hdu(b->path, b->hdu, &fp, err);
     if (status == PP_OK)
         status = pp_fits_read_subset(fp, p->x0_roi + fx, p->x1_roi + fx,
                                      p->y0_roi + fy, p->y1_roi + fy,
